@@ -101,6 +101,12 @@ SETTINGS = (
         False,
         "Clock skew allowed for `exp`, `nbf` and `iat`.",
     ),
+    Setting(
+        "JWT_REQUIRED_SCOPE",
+        None,
+        False,
+        "A scope every token must carry in `scope`/`scp` (403 otherwise).",
+    ),
     Setting("JWKS_CACHE_SECONDS", "300", False, "How long a fetched JWKS is used."),
     Setting(
         "CF_ACCESS_AUD",

@@ -11,6 +11,7 @@ import traceback
 import uuid
 from urllib.parse import urlsplit
 
+import auth
 import health
 from call import Call
 from config import Config
@@ -57,6 +58,11 @@ async def _dispatch(call: Call) -> object:
     route, params = match(ROUTES, method, call.url.path)
     call.log.set(route=route.name)
     call.params = params
+    if not route.public:
+        # Before anything reads the body: a request without a valid token
+        # costs the Worker its headers only.
+        call.principal = await auth.authenticate(call)
+        call.log.set(uploader=call.principal.sub)
     return await route.handler(call)
 
 

@@ -1,0 +1,198 @@
+"""Start and stop the local stack (emulator, Worker) as real processes.
+
+Used by the pytest session fixtures, the dev script and the benchmarks, so all
+three run the same thing the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+WRANGLER = ROOT / "node_modules" / ".bin" / "wrangler"
+TEST_WORKSPACE_ID = "1234567890123456789"
+TEST_API_KEY = "test-fastio-key"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a process and its children (started in their own group)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@dataclass
+class Emulator:
+    """A running Fast.io emulator."""
+
+    proc: subprocess.Popen
+    base_url: str  # ends in /current/
+    root_url: str
+    data_dir: Path
+
+    def control(self) -> httpx.Client:
+        return httpx.Client(base_url=self.root_url, timeout=30)
+
+    def reset(self) -> None:
+        with self.control() as client:
+            client.post("/_emulator/reset").raise_for_status()
+
+    def files(self) -> list[dict]:
+        with self.control() as client:
+            response = client.get("/_emulator/files")
+            response.raise_for_status()
+            return response.json()["files"]
+
+
+def start_emulator(
+    data_dir: Path, *, api_key: str = TEST_API_KEY, extra: list[str] = (), log=None
+) -> Emulator:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "fastio_emulator",
+        "--host", "127.0.0.1", "--port", "0",
+        "--data-dir", str(data_dir), "--api-key", api_key, *extra,
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=log or subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        cwd=ROOT,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if "listening on" in line:
+            base_url = line.split("listening on", 1)[1].strip()
+            root_url = base_url.split("/current/")[0]
+            return Emulator(proc, base_url, root_url, data_dir)
+    stop(proc)
+    raise RuntimeError(f"emulator did not start: {' '.join(cmd)}")
+
+
+@dataclass
+class Worker:
+    """A running ``wrangler dev`` with the Worker, and its log file."""
+
+    proc: subprocess.Popen
+    url: str
+    log_path: Path
+    vars: dict[str, str] = field(default_factory=dict)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_lines(self) -> list[dict]:
+        """The Worker's structured request lines (one JSON object each)."""
+        import json
+
+        lines = []
+        for raw in self.log_text().splitlines():
+            raw = raw.strip()
+            if raw.startswith("{") and '"request_id"' in raw:
+                try:
+                    lines.append(json.loads(raw))
+                except ValueError:
+                    continue
+        return lines
+
+    def log_for(self, request_id: str, timeout: float = 5.0) -> dict:
+        """The log line of one request (it is written as the response ends)."""
+        deadline = time.time() + timeout
+        while True:
+            for line in self.log_lines():
+                if line.get("request_id") == request_id:
+                    return line
+            if time.time() > deadline:
+                raise AssertionError(f"no log line for request {request_id}")
+            time.sleep(0.05)
+
+
+def apply_migrations(persist_dir: Path, log) -> None:
+    subprocess.run(
+        [str(WRANGLER), "d1", "migrations", "apply", "fastio-edge", "--local",
+         "--persist-to", str(persist_dir)],
+        cwd=ROOT, check=True, stdout=log, stderr=subprocess.STDOUT,
+        env=_wrangler_env(), stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _wrangler_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        WRANGLER_SEND_METRICS="false",
+        CI="true",  # no interactive prompts, no update checks
+        NO_COLOR="1",
+        FORCE_COLOR="0",
+    )
+    return env
+
+
+def start_worker(
+    persist_dir: Path,
+    log_path: Path,
+    variables: dict[str, str],
+    *,
+    port: int | None = None,
+    migrate: bool = True,
+) -> Worker:
+    persist_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "a")  # noqa: SIM115 - closed with the process
+    if migrate:
+        apply_migrations(persist_dir, log)
+    port = port or free_port()
+    cmd = [
+        str(WRANGLER), "dev", "--ip", "127.0.0.1", "--port", str(port),
+        "--inspector-port", str(free_port()), "--persist-to", str(persist_dir),
+        "--show-interactive-dev-session=false", "--log-level", "log",
+    ]  # fmt: skip
+    for name, value in variables.items():
+        cmd += ["--var", f"{name}:{value}"]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=_wrangler_env(),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return Worker(proc, url, log_path, dict(variables))
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    stop(proc)
+    raise RuntimeError(f"worker did not start; log:\n{log_path.read_text()[-3000:]}")
