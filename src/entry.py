@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import auth
 import health
+import records
+import webhooks
 from call import Call
 from config import Config
 from cors import cors_headers
@@ -21,7 +23,17 @@ from problems import HTTPError
 from reqlog import RequestLog, redact
 from router import Route, match
 
-ROUTES = (Route("GET", "/healthz", health.healthz, public=True),)
+# The route table: every path the Worker serves. Public routes skip the JWT
+# check (webhooks carry their own signature).
+ROUTES = (
+    Route("GET", "/healthz", health.healthz, public=True),
+    Route("GET", "/whoami", auth.whoami),
+    Route("POST", "/webhooks/fastio", webhooks.receive, public=True),
+    Route("GET", "/files", records.list_files),
+    Route("GET", "/events", records.list_events),
+    Route("GET", "/search", records.search),
+    Route("POST", "/admin/poll", records.poll_now),
+)
 
 
 async def handle(request, env, ctx) -> object:
