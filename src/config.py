@@ -68,12 +68,6 @@ SETTINGS = (
         "Comma list of file types accepted, detected from the first bytes.",
     ),
     Setting(
-        "ALLOW_EMPTY_FILES",
-        "false",
-        False,
-        "`true` to accept zero-byte uploads (415 otherwise: no type).",
-    ),
-    Setting(
         "ALLOWED_ORIGINS",
         "",
         False,

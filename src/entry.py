@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import auth
 import health
 import records
+import uploads
 import webhooks
 from call import Call
 from config import Config
@@ -28,6 +29,8 @@ from router import Route, match
 ROUTES = (
     Route("GET", "/healthz", health.healthz, public=True),
     Route("GET", "/whoami", auth.whoami),
+    Route("PUT", "/files/{name}", uploads.put_file),
+    Route("GET", "/uploads/{id}", uploads.get_upload),
     Route("POST", "/webhooks/fastio", webhooks.receive, public=True),
     Route("GET", "/files", records.list_files),
     Route("GET", "/events", records.list_events),

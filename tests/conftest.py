@@ -64,7 +64,6 @@ def base_vars(emulator: procs.Emulator, idp: IdentityProvider) -> dict[str, str]
         "FASTIO_FOLDER_ID": "root",
         "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "ALLOWED_TYPES": "png,jpeg,gif,webp,pdf,zip,mp4,text",
-        "ALLOW_EMPTY_FILES": "false",
         "ALLOWED_ORIGINS": ORIGIN,
         "CORS_MAX_AGE": "600",
         "JWT_SECRET": JWT_SECRET,

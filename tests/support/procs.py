@@ -7,12 +7,14 @@ three run the same thing the same way.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +34,8 @@ def free_port() -> int:
 
 def stop(proc: subprocess.Popen) -> None:
     """Stop a process and its children (started in their own group)."""
+    if proc.stdout is not None:
+        proc.stdout.close()
     if proc.poll() is not None:
         return
     try:
@@ -98,7 +102,7 @@ def start_emulator(
 
 @dataclass
 class Worker:
-    """A running ``wrangler dev`` with the Worker, and its log file."""
+    """A running Worker (in workerd) and its log file."""
 
     proc: subprocess.Popen
     url: str
@@ -110,8 +114,6 @@ class Worker:
 
     def log_lines(self) -> list[dict]:
         """The Worker's structured request lines (one JSON object each)."""
-        import json
-
         lines = []
         for raw in self.log_text().splitlines():
             raw = raw.strip()
@@ -160,34 +162,49 @@ def start_worker(
     variables: dict[str, str],
     *,
     port: int | None = None,
-    migrate: bool = True,
+    wrangler_dev: bool = False,
 ) -> Worker:
+    """Apply D1 migrations, then run the Worker in workerd.
+
+    Tests and benchmarks use Miniflare's API directly (scripts/worker.mjs):
+    no proxy and no file watcher in the data path. ``wrangler_dev`` runs
+    ``wrangler dev`` instead, which reloads on edits (for scripts/dev).
+    """
     persist_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "a")  # noqa: SIM115 - closed with the process
-    if migrate:
-        apply_migrations(persist_dir, log)
     port = port or free_port()
-    cmd = [
-        str(WRANGLER), "dev", "--ip", "127.0.0.1", "--port", str(port),
-        "--inspector-port", str(free_port()), "--persist-to", str(persist_dir),
-        "--show-interactive-dev-session=false", "--log-level", "log",
-    ]  # fmt: skip
-    for name, value in variables.items():
-        cmd += ["--var", f"{name}:{value}"]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        env=_wrangler_env(),
-    )
+    with open(log_path, "a") as log:
+        apply_migrations(persist_dir, log)
+        if wrangler_dev:
+            cmd = [
+                str(WRANGLER), "dev", "--ip", "127.0.0.1", "--port", str(port),
+                "--inspector-port", str(free_port()),
+                "--persist-to", str(persist_dir),
+                "--show-interactive-dev-session=false", "--log-level", "log",
+            ]  # fmt: skip
+            for name, value in variables.items():
+                cmd += ["--var", f"{name}:{value}"]
+        else:
+            config = tomllib.loads((ROOT / "wrangler.toml").read_text())
+            options = {
+                "port": port,
+                "persist": str(persist_dir),
+                "databaseId": config["d1_databases"][0]["database_id"],
+                "vars": variables,
+            }
+            cmd = ["node", str(ROOT / "scripts" / "worker.mjs"), json.dumps(options)]
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=_wrangler_env(),
+        )
+
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            break
+    while time.time() < deadline and proc.poll() is None:
         try:
             if httpx.get(url + "/healthz", timeout=2).status_code == 200:
                 return Worker(proc, url, log_path, dict(variables))

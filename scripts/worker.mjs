@@ -1,0 +1,45 @@
+// Runs the Worker in workerd through Miniflare's API, with no proxy in front:
+// what the tests and benchmarks talk to. (`scripts/dev` uses `wrangler dev`,
+// which adds a reloading proxy: convenient while editing, but it answers 503
+// during reloads and resets connections a client is still sending on.)
+//
+// Usage: node scripts/worker.mjs '<json options>'
+//   {"port": 8787, "persist": "<dir given to wrangler --persist-to>",
+//    "databaseId": "<d1 database_id>", "vars": {"NAME": "value", ...}}
+import { Log, LogLevel, Miniflare } from "miniflare";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const src = path.join(root, "src");
+const options = JSON.parse(process.argv[2] ?? "{}");
+
+// entry.py first: the first module is the Worker's main module.
+const names = fs.readdirSync(src).filter((f) => f.endsWith(".py")).sort();
+const ordered = ["entry.py", ...names.filter((f) => f !== "entry.py")];
+const modules = ordered.map((f) => ({ type: "PythonModule", path: path.join(src, f) }));
+
+const mf = new Miniflare({
+  host: "127.0.0.1",
+  port: options.port ?? 0,
+  modules,
+  modulesRoot: src,
+  // The pinned runtime's newest date (see README): newer ones fall back anyway.
+  compatibilityDate: "2024-11-06",
+  compatibilityFlags: ["python_workers"],
+  bindings: options.vars ?? {},
+  d1Databases: { DB: options.databaseId },
+  d1Persist: path.join(options.persist, "v3", "d1"),
+  log: new Log(LogLevel.WARN),
+});
+
+const url = await mf.ready;
+console.log(`worker ready on ${url.href.replace(/\/$/, "")}`);
+
+async function stop() {
+  await mf.dispose();
+  process.exit(0);
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
