@@ -225,6 +225,17 @@ class Fastio:
             raise FastioUnavailable(f"connection failed: {exc}") from exc
         return self.unwrap(response.status, text, response.headers)
 
+    async def read(self, response_or_task: object) -> dict:
+        """Unwrap a JS Response, or a finished task that fetched one."""
+        try:
+            response = response_or_task
+            if isinstance(response, asyncio.Future):
+                response = response.result()
+            text = await response.text()
+        except JsException as exc:
+            raise FastioUnavailable(f"connection failed: {exc}") from exc
+        return self.unwrap(response.status, text, response.headers)
+
     def unwrap(self, status: int, text: str, headers: object) -> dict:
         self.last_status = status
         try:

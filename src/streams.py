@@ -8,10 +8,18 @@ and written to native streams that ``fetch`` sends upstream.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
-from js import AbortController, FixedLengthStream, IdentityTransformStream, Uint8Array
-from pyodide.ffi import JsException
+from js import (
+    AbortController,
+    FixedLengthStream,
+    IdentityTransformStream,
+    Promise,
+    Uint8Array,
+    fetch,
+)
+from pyodide.ffi import JsException, to_js
 
 from ffi import js_object
 
@@ -55,32 +63,81 @@ class BodyReader:
             self._reader.cancel()
 
 
-class UpstreamBody:
-    """The body of an outgoing request, fed chunk by chunk, safely abortable.
+class UpstreamStalled(Exception):
+    """The upstream stopped taking bytes (or answering) within the timeout."""
+
+
+class UpstreamAnswered(Exception):
+    """The upstream answered (or dropped the connection) before the body ended."""
+
+
+class UpstreamRequest:
+    """An outgoing request whose body is fed chunk by chunk, safely abortable.
 
     workerd ends a chunked body with a normal terminator when a stream in the
     path errors, so a receiver would store a truncated file. Two things make
-    an abort visible upstream: a FixedLengthStream (Content-Length known) that
-    never reaches its length, and aborting the fetch's signal before the
-    stream is errored. ``abort`` does both.
+    an abort visible upstream: a FixedLengthStream (length known) that never
+    reaches its length, and aborting the fetch's signal before the stream is
+    errored. ``abort`` does both, in that order.
     """
 
-    def __init__(self, length: int | None) -> None:
+    def __init__(
+        self, url: str, headers: dict, length: int | None, timeout: float
+    ) -> None:
         if length is not None:
             stream = FixedLengthStream.new(length)
         else:
             stream = IdentityTransformStream.new()
-        self.readable = stream.readable
         self._writer = stream.writable.getWriter()
         self._controller = AbortController.new()
-        self.signal = self._controller.signal
+        self.timeout = timeout
         self.aborted = False
+        init = {
+            "method": "POST",
+            "headers": headers,
+            "body": stream.readable,
+            "signal": self._controller.signal,
+        }
+        # Watched from the start, so an early refusal (429, 413) is seen while
+        # the body is still flowing instead of after a stalled write.
+        self.response = asyncio.ensure_future(fetch(url, js_object(init)))
 
-    def write(self, chunk: object) -> object:
-        return self._writer.write(chunk)
+    async def send(self, chunk: object, also: object = None) -> None:
+        """Write ``chunk`` (and await ``also``, e.g. a digest write with it)."""
+        promise = self._writer.write(chunk)
+        if also is not None:
+            promise = Promise.all(to_js([promise, also]))
+        await self._settle(promise)
 
-    async def close(self) -> None:
-        await self._writer.close()
+    async def finish(self) -> object:
+        """End the body and return the upstream's JS Response."""
+        await self._settle(self._writer.close())
+        done, _ = await asyncio.wait({self.response}, timeout=self.timeout)
+        if not done:
+            self.abort("no answer")
+            raise UpstreamStalled()
+        return self.response.result()  # raises JsException if the fetch failed
+
+    async def _settle(self, promise: object) -> None:
+        write = asyncio.ensure_future(promise)
+        done, _ = await asyncio.wait(
+            {write, self.response},
+            timeout=self.timeout,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if write in done and write.exception() is None:
+            return
+        if write not in done:
+            write.cancel()
+        self.abort("upstream answered early" if done else "upstream stalled")
+        if self.response in done:
+            raise UpstreamAnswered()
+        if write in done:
+            # The write failed while the answer is still pending: the
+            # connection went away; the fetch will reject with the reason.
+            await asyncio.wait({self.response}, timeout=self.timeout)
+            raise UpstreamAnswered()
+        raise UpstreamStalled()
 
     def abort(self, reason: str) -> None:
         if self.aborted:

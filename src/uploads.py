@@ -10,12 +10,11 @@ before Fast.io receives a complete body.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 
-from js import Promise, Uint8Array, crypto, fetch
-from pyodide.ffi import JsException, to_js
+from js import Uint8Array, crypto
+from pyodide.ffi import JsException
 
 import digests
 import sniff
@@ -32,10 +31,16 @@ from fastio import (
     http_error,
     session_of,
 )
-from ffi import js_object, json_response
+from ffi import json_response
 from filenames import check_filename
 from problems import ConfigError, HTTPError
-from streams import BodyReader, ClientDisconnected, UpstreamBody
+from streams import (
+    BodyReader,
+    ClientDisconnected,
+    UpstreamAnswered,
+    UpstreamRequest,
+    UpstreamStalled,
+)
 
 
 class UploadAborted(Exception):
@@ -179,8 +184,7 @@ class StreamUpload:
         self.cap = cap
         self.expected = expected
         self.sha256 = b""
-        self.body = UpstreamBody(length)
-        self._response: asyncio.Future | None = None
+        self.upstream: UpstreamRequest | None = None
 
     async def run(self, first: object) -> dict:
         """Send every byte, then wait for Fast.io to store the file."""
@@ -188,23 +192,26 @@ class StreamUpload:
         if self.expected is not None:
             # Fast.io checks it too: a second line of defence.
             query = {"hash": self.expected.hex(), "hash_algo": "sha256"}
-        headers = self.fastio.headers({"Content-Type": "application/octet-stream"})
-        init = {
-            "method": "POST",
-            "headers": headers,
-            "body": self.body.readable,
-            "signal": self.body.signal,
-        }
-        url = self.fastio.url(f"upload/{self.session_id}/stream/", query)
-        self._response = asyncio.ensure_future(fetch(url, js_object(init)))
-        # Start waiting on the answer at once so an early refusal (429, 413)
-        # is seen while the body is still flowing.
+        self.upstream = UpstreamRequest(
+            self.fastio.url(f"upload/{self.session_id}/stream/", query),
+            self.fastio.headers({"Content-Type": "application/octet-stream"}),
+            self.length,
+            self.fastio.timeout,
+        )
+        try:
+            await self._pump(first, crypto.DigestStream.new("SHA-256"))
+            response = await self.upstream.finish()
+            session = session_of(await self.fastio.read(response))
+        except UpstreamStalled:
+            raise UploadAborted(http_error(_timeout(self.fastio.timeout))) from None
+        except UpstreamAnswered:
+            raise UploadAborted(await self._early_error()) from None
+        except JsException as exc:
+            raise UploadAborted(http_error(_unavailable(exc))) from exc
+        except FastioError as exc:
+            raise UploadAborted(self._map(exc)) from exc
 
-        await self._pump(first, crypto.DigestStream.new("SHA-256"))
-
-        session = session_of(await self._answer())
-        status = session.get("status")
-        if status != STORED or not session.get("new_file_id"):
+        if session.get("status") != STORED or not session.get("new_file_id"):
             session = await self._wait_stored(session)
         return session
 
@@ -218,91 +225,37 @@ class StreamUpload:
             try:
                 chunk = await self.reader.finish_read(pending)
             except ClientDisconnected:
-                self.body.abort("client disconnected")
+                self.upstream.abort("client disconnected")
                 raise UploadAborted(_client_gone()) from None
             if chunk is None:
                 break
             total += chunk.byteLength
             self._check_size(total)
             pending = self.reader.start_read()
-            await self._send(held, digest_writer)
+            await self.upstream.send(held, digest_writer.write(held))
             held = chunk
 
         # The whole body has been read; ``held`` is its last piece and Fast.io
         # has not seen it, so a digest mismatch still stops the upload.
         await digest_writer.write(held)
         await digest_writer.close()
-        if self.length is not None and total != self.length:
-            self.body.abort("length mismatch")
-            raise UploadAborted(HTTPError(400, "The body is not Content-Length long."))
         self.sha256 = Uint8Array.new(await digest.digest).to_bytes()
         if self.expected is not None and self.sha256 != self.expected:
-            self.body.abort("digest mismatch")
+            self.upstream.abort("digest mismatch")
             raise UploadAborted(_digest_mismatch())
-        await self._send(held, None)
-        await self._settle(self.body.close())
-
-    async def _send(self, chunk: object, digest_writer: object | None) -> None:
-        """Write one piece upstream (and to the digest), watching for an early
-        answer from Fast.io and for a stalled upstream."""
-        upstream = self.body.write(chunk)
-        if digest_writer is not None:
-            upstream = Promise.all(to_js([upstream, digest_writer.write(chunk)]))
-        await self._settle(upstream)
-
-    async def _settle(self, promise: object) -> None:
-        write = asyncio.ensure_future(promise)
-        done, _ = await asyncio.wait(
-            {write, self._response},
-            timeout=self.fastio.timeout,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        if write in done:
-            try:
-                write.result()
-                return
-            except JsException:
-                pass  # the upstream went away: its answer says why
-        else:
-            write.cancel()
-        if self._response in done:
-            # Fast.io answered before the body ended: a refusal (or a
-            # dropped connection). Its answer is the error to report.
-            self.body.abort("upstream answered early")
-            with contextlib.suppress(JsException):
-                await write
-            raise UploadAborted(await self._early_error())
-        self.body.abort("upstream stalled")
-        raise UploadAborted(http_error(_timeout(self.fastio.timeout)))
+        await self.upstream.send(held)
 
     def _check_size(self, total: int) -> None:
         if total > self.cap:
-            self.body.abort("size cap")
+            self.upstream.abort("size cap")
             raise UploadAborted(HTTPError(413))
 
-    async def _answer(self) -> dict:
-        try:
-            done, _ = await asyncio.wait({self._response}, timeout=self.fastio.timeout)
-            if not done:
-                self.body.abort("no answer")
-                raise UploadAborted(http_error(_timeout(self.fastio.timeout)))
-            response = self._response.result()
-            text = await response.text()
-            return self.fastio.unwrap(response.status, text, response.headers)
-        except FastioError as exc:
-            raise UploadAborted(self._map(exc)) from exc
-        except JsException as exc:
-            raise UploadAborted(http_error(_unavailable(exc))) from exc
-
     async def _early_error(self) -> HTTPError:
+        """Why Fast.io answered (or hung up) before the body ended."""
         try:
-            response = self._response.result()
-            text = await response.text()
-            self.fastio.unwrap(response.status, text, response.headers)
+            await self.fastio.read(self.upstream.response)
         except FastioError as exc:
             return self._map(exc)
-        except JsException as exc:
-            return http_error(_unavailable(exc))
         return http_error(_unavailable("answered before the body ended"))
 
     def _map(self, exc: FastioError) -> HTTPError:
@@ -313,37 +266,43 @@ class StreamUpload:
         return http_error(exc)
 
     async def _wait_stored(self, session: dict) -> dict:
-        """Long-poll the session until Fast.io has stored the file."""
-        deadline = time.time() + self.fastio.timeout
-        while True:
-            status = session.get("status")
-            if status == STORED and session.get("new_file_id"):
-                return session
-            if status in FAILED:
-                message = session.get("status_message") or status
-                raise UploadAborted(
-                    HTTPError(
-                        502,
-                        f"The storage service could not store the file: {message}.",
-                        code="upstream-store-failed",
-                    )
-                )
-            remaining = int(deadline - time.time())
-            if remaining <= 0:
-                raise UploadAborted(http_error(_timeout(self.fastio.timeout)))
-            try:
-                session = await self.fastio.details(self.session_id, wait=remaining)
-            except FastioError as exc:
-                raise UploadAborted(http_error(exc)) from exc
+        try:
+            return await wait_stored(self.fastio, self.session_id, session)
+        except HTTPError as err:
+            raise UploadAborted(err) from None
 
     async def cleanup(self) -> None:
         """After an abort: drop the upstream body, cancel the session."""
-        self.body.abort("upload aborted")
+        if self.upstream is not None:
+            self.upstream.abort("upload aborted")
+            if not self.upstream.response.done():
+                self.upstream.response.cancel()
         self.reader.cancel()
-        if self._response is not None and not self._response.done():
-            self._response.cancel()
         with contextlib.suppress(FastioError):
             await self.fastio.cancel(self.session_id)
+
+
+async def wait_stored(fastio: Fastio, session_id: str, session: dict) -> dict:
+    """Long-poll a session until Fast.io has stored the file; its final state."""
+    deadline = time.time() + fastio.timeout
+    while True:
+        status = session.get("status")
+        if status == STORED and session.get("new_file_id"):
+            return session
+        if status in FAILED:
+            message = session.get("status_message") or status
+            raise HTTPError(
+                502,
+                f"The storage service could not store the file: {message}.",
+                code="upstream-store-failed",
+            )
+        remaining = int(deadline - time.time())
+        if remaining <= 0:
+            raise http_error(_timeout(fastio.timeout))
+        try:
+            session = await fastio.details(session_id, wait=remaining)
+        except FastioError as exc:
+            raise http_error(exc) from exc
 
 
 async def save_upload(call: Call, record: dict, route: str) -> None:
