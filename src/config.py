@@ -62,6 +62,32 @@ SETTINGS = (
         "Largest body accepted by `PUT /files/{name}` (413 beyond).",
     ),
     Setting(
+        "MAX_FILE_BYTES",
+        str(1024 * MiB),
+        False,
+        "Largest file accepted by the resumable (tus) and signed-URL routes.",
+    ),
+    Setting(
+        "TUS_CHUNK_BYTES",
+        str(50 * MiB),
+        False,
+        "Fast.io chunk size for resumable uploads (1 MB to 100 MB); grown "
+        "automatically when a file would need more than 500 chunks.",
+    ),
+    Setting(
+        "UPLOAD_URL_KEYS",
+        None,
+        True,
+        "Keys that sign upload URLs, `kid:secret,kid:secret`; the first signs, "
+        "all verify (rotate by putting a new key first).",
+    ),
+    Setting(
+        "UPLOAD_URL_TTL_SECONDS",
+        "3600",
+        False,
+        "How long a signed upload URL works.",
+    ),
+    Setting(
         "ALLOWED_TYPES",
         "png,jpeg,gif,webp,pdf,zip,mp4,text",
         False,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import auth
 import health
 import records
+import tus
 import uploads
 import webhooks
 from call import Call
@@ -31,6 +32,19 @@ ROUTES = (
     Route("GET", "/whoami", auth.whoami),
     Route("PUT", "/files/{name}", uploads.put_file),
     Route("GET", "/uploads/{id}", uploads.get_upload),
+    Route("POST", "/uploads/direct", tus.direct),
+    # tus 1.0: OPTIONS is public by the protocol; a signed URL is its own
+    # credential, checked by the handler.
+    Route("OPTIONS", "/tus/", tus.options, public=True),
+    Route("POST", "/tus/", tus.create),
+    Route("OPTIONS", "/tus/{id}", tus.options, public=True),
+    Route("HEAD", "/tus/{id}", tus.head),
+    Route("PATCH", "/tus/{id}", tus.patch),
+    Route("DELETE", "/tus/{id}", tus.delete),
+    Route("OPTIONS", "/tus/s/{token}", tus.options, public=True),
+    Route("HEAD", "/tus/s/{token}", tus.signed_head, public=True),
+    Route("PATCH", "/tus/s/{token}", tus.signed_patch, public=True),
+    Route("DELETE", "/tus/s/{token}", tus.signed_delete, public=True),
     Route("POST", "/webhooks/fastio", webhooks.receive, public=True),
     Route("GET", "/files", records.list_files),
     Route("GET", "/events", records.list_events),

@@ -10,6 +10,15 @@ from __future__ import annotations
 from http import HTTPStatus
 
 PROBLEM_TYPE_BASE = "https://fastio-edge.dev/problems/"
+# Statuses outside the IANA registry that a protocol here defines.
+EXTRA_PHRASES = {460: "Checksum Mismatch"}  # tus 1.0, checksum extension
+
+
+def status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return EXTRA_PHRASES.get(status, "Error")
 
 
 class HTTPError(Exception):
@@ -25,7 +34,7 @@ class HTTPError(Exception):
         **extra: object,
     ) -> None:
         self.status = status
-        self.title = HTTPStatus(status).phrase
+        self.title = status_phrase(status)
         self.detail = detail or self.title
         # A short machine-readable name for the failure; it becomes the
         # problem "type" so clients can branch on it without parsing text.

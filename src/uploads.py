@@ -16,6 +16,7 @@ import time
 from js import Uint8Array, crypto
 from pyodide.ffi import JsException
 
+import d1
 import digests
 import sniff
 from call import Call
@@ -310,23 +311,19 @@ async def save_upload(call: Call, record: dict, route: str) -> None:
     db = getattr(call.env, "DB", None)
     if db is None:
         raise ConfigError("DB", "binding is missing")
-    await (
-        db.prepare(
-            "INSERT OR REPLACE INTO uploads (id, file_id, name, size, content_type,"
-            " sha256, uploader, route, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        )
-        .bind(
-            record["upload_id"],
-            record["file_id"],
-            record["name"],
-            record["size"],
-            record["content_type"],
-            record["sha256"],
-            call.principal.sub if call.principal else None,
-            route,
-            int(time.time()),
-        )
-        .run()
+    await d1.run(
+        db,
+        "INSERT OR REPLACE INTO uploads (id, file_id, name, size, content_type,"
+        " sha256, uploader, route, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        record["upload_id"],
+        record["file_id"],
+        record["name"],
+        record["size"],
+        record["content_type"],
+        record["sha256"],
+        call.principal.sub if call.principal else None,
+        route,
+        int(time.time()),
     )
 
 
@@ -355,14 +352,14 @@ def _unavailable(detail: object) -> FastioUnavailable:
 
 async def get_upload(call: Call) -> object:
     """``GET /uploads/{id}``: an upload's record, for the user who made it."""
-    row = await (
-        call.env.DB.prepare("SELECT * FROM uploads WHERE id = ? AND uploader = ?")
-        .bind(call.params["id"], call.principal.sub)
-        .first()
+    row = await d1.first(
+        call.env.DB,
+        "SELECT * FROM uploads WHERE id = ? AND uploader = ?",
+        call.params["id"],
+        call.principal.sub,
     )
     if row is None:
         raise HTTPError(404, "No such upload.")
-    row = row.to_py()
     return json_response(
         {
             "upload_id": row["id"],

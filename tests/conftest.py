@@ -17,9 +17,11 @@ import pytest_asyncio
 from support import procs
 from support.idp import IdentityProvider
 from support.tokens import JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET
+from support.upload_keys import UPLOAD_URL_KEYS
 
 ORIGIN = "https://app.example"
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+TUS_CHUNK_BYTES = 1024 * 1024
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +65,10 @@ def base_vars(emulator: procs.Emulator, idp: IdentityProvider) -> dict[str, str]
         "FASTIO_PROFILE_TYPE": "workspace",
         "FASTIO_FOLDER_ID": "root",
         "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+        "MAX_FILE_BYTES": str(2 * 1024 * 1024 * 1024),
+        "TUS_CHUNK_BYTES": str(TUS_CHUNK_BYTES),
+        "UPLOAD_URL_KEYS": UPLOAD_URL_KEYS,
+        "UPLOAD_URL_TTL_SECONDS": "3600",
         "ALLOWED_TYPES": "png,jpeg,gif,webp,pdf,zip,mp4,text",
         "ALLOWED_ORIGINS": ORIGIN,
         "CORS_MAX_AGE": "600",
