@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -136,6 +137,25 @@ class Worker:
             time.sleep(0.05)
 
 
+_TEMPLATES: dict[Path, Path] = {}
+
+
+def _migrated_state(persist_dir: Path, log) -> None:
+    """Give ``persist_dir`` a D1 database with every migration applied.
+
+    ``wrangler d1 migrations apply`` takes seconds; within one process the
+    first result is kept as a template and copied for every later Worker.
+    """
+    template = _TEMPLATES.get(persist_dir.parent)
+    if template is None:
+        template = persist_dir.parent / "d1-template"
+        if not template.exists():
+            apply_migrations(template, log)
+        _TEMPLATES[persist_dir.parent] = template
+    if not persist_dir.exists():
+        shutil.copytree(template, persist_dir)
+
+
 def apply_migrations(persist_dir: Path, log) -> None:
     subprocess.run(
         [str(WRANGLER), "d1", "migrations", "apply", "fastio-edge", "--local",
@@ -170,10 +190,9 @@ def start_worker(
     no proxy and no file watcher in the data path. ``wrangler_dev`` runs
     ``wrangler dev`` instead, which reloads on edits (for scripts/dev).
     """
-    persist_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     with open(log_path, "a") as log:
-        apply_migrations(persist_dir, log)
+        _migrated_state(persist_dir, log)
         if wrangler_dev:
             cmd = [
                 str(WRANGLER), "dev", "--ip", "127.0.0.1", "--port", str(port),
