@@ -7,6 +7,8 @@ the setting (never its value), and routes that do not need it keep working.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 from problems import ConfigError
@@ -147,6 +149,32 @@ SETTINGS = (
         False,
         "Retries of idempotent Fast.io calls (never of a streamed body).",
     ),
+    Setting(
+        "WEBHOOK_SCHEME",
+        "fastio",
+        False,
+        "Webhook signatures: `fastio` (`Fastio-Signature: t=,v1=`) or `standard` "
+        "(Standard Webhooks `webhook-id`/`-timestamp`/`-signature`).",
+    ),
+    Setting(
+        "WEBHOOK_SECRETS",
+        None,
+        True,
+        "Comma list of webhook signing secrets (`whsec_<base64>` or plain); "
+        "any may match, so list new and old during a rotation.",
+    ),
+    Setting(
+        "WEBHOOK_TOLERANCE_SECONDS",
+        "300",
+        False,
+        "How far a webhook timestamp may be from now, either way.",
+    ),
+    Setting(
+        "NOTIFY_URL",
+        None,
+        True,
+        "Slack-compatible incoming-webhook URL told of each event (off if unset).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -192,8 +220,8 @@ class Config:
             value = float(text)
         except ValueError:
             raise ConfigError(name, "is not a number") from None
-        if value <= 0:
-            raise ConfigError(name, "must be positive")
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigError(name, "must be a positive number")
         return value
 
     def flag(self, name: str) -> bool:
@@ -216,7 +244,7 @@ class Config:
 
     def workspace_id(self) -> str:
         value = self.require("FASTIO_WORKSPACE_ID")
-        if not (value.isdigit() and len(value) == 19):
+        if not re.fullmatch(r"[0-9]{19}", value):
             raise ConfigError("FASTIO_WORKSPACE_ID", "must be a 19-digit id")
         return value
 

@@ -30,7 +30,10 @@ def parse_content_digest(value: str | None) -> bytes | None:
         if algorithm != "sha-256":
             continue
         try:
-            digest = base64.b64decode(encoded, validate=True)
+            # RFC 8941 §3.3.5: parsers should not fail on missing padding.
+            digest = base64.b64decode(
+                encoded + "=" * (-len(encoded) % 4), validate=True
+            )
         except binascii.Error:
             raise _malformed("the sha-256 value is not base64") from None
         if len(digest) != 32:

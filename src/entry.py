@@ -84,7 +84,15 @@ async def _dispatch(call: Call) -> object:
         call.log.set(route="preflight")
         return make_response(None, 204)
 
-    route, params = match(ROUTES, method, call.url.path)
+    try:
+        route, params = match(ROUTES, method, call.url.path)
+    except HTTPError as err:
+        if method == "OPTIONS" and err.status == 405:
+            # RFC 9110 §9.3.7: OPTIONS on a known path says what it allows.
+            call.log.set(route="options")
+            allow = err.headers["Allow"] + ", OPTIONS"
+            return make_response(None, 204, {"Allow": allow})
+        raise
     call.log.set(route=route.name)
     call.params = params
     if not route.public:

@@ -9,7 +9,7 @@ import time
 # Values that look like credentials are masked wherever they end up in a log
 # field (an error text can quote a header): JWTs, Bearer tokens, signatures.
 _SECRETISH = re.compile(
-    r"(eyJ[\w-]+\.[\w-]+\.[\w-]*|Bearer\s+\S+|v1[,=][A-Za-z0-9+/=]{16,}"
+    r"(eyJ[\w-]+\.[\w-]+\.[\w-]*|(?i:bearer)\s+\S+|v1[,=][A-Za-z0-9+/=]{16,}"
     r"|whsec_\S+|sha256=[0-9a-fA-F]{32,})"
 )
 

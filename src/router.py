@@ -61,7 +61,8 @@ def match(
         raise HTTPError(404, f"No route for {path}.")
     if "GET" in allowed and "HEAD" not in allowed:
         allowed.append("HEAD")
-    allowed.append("OPTIONS")
+    if method != "OPTIONS":
+        allowed.append("OPTIONS")  # entry.py answers OPTIONS on any known path
     allow = ", ".join(dict.fromkeys(allowed))
     raise HTTPError(
         405,

@@ -57,7 +57,8 @@ TYPES = (
     FileType("jpeg", "image/jpeg", _at(0, b"\xff\xd8\xff")),
     FileType("gif", "image/gif", lambda h: h[:6] in (b"GIF87a", b"GIF89a")),
     FileType("webp", "image/webp", lambda h: h[:4] == b"RIFF" and h[8:12] == b"WEBP"),
-    FileType("bmp", "image/bmp", _at(0, b"BM")),
+    # "BM", file size, then 4 reserved bytes that are zero: text may start "BM".
+    FileType("bmp", "image/bmp", lambda h: h[:2] == b"BM" and h[6:10] == bytes(4)),
     FileType("tiff", "image/tiff", lambda h: h[:4] in (b"II*\0", b"MM\0*")),
     FileType("heic", "image/heic", _ftyp((b"heic", b"heix", b"mif1"))),
     FileType("avif", "image/avif", _ftyp((b"avif", b"avis"))),
