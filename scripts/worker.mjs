@@ -5,15 +5,17 @@
 //
 // Usage: node scripts/worker.mjs '<json options>'
 //   {"port": 8787, "persist": "<dir given to wrangler --persist-to>",
-//    "databaseId": "<d1 database_id>", "vars": {"NAME": "value", ...}}
+//    "databaseId": "<d1 database_id>", "vars": {"NAME": "value", ...},
+//    "src": "<folder of .py modules, with entry.py; default: src>"}
 import { Log, LogLevel, Miniflare } from "miniflare";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const src = path.join(root, "src");
 const options = JSON.parse(process.argv[2] ?? "{}");
+// Another Worker (e.g. a benchmark's baseline) can be served the same way.
+const src = path.resolve(root, options.src ?? "src");
 
 // entry.py first: the first module is the Worker's main module.
 const names = fs.readdirSync(src).filter((f) => f.endsWith(".py")).sort();

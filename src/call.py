@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult
+
+from pyodide.ffi import create_proxy
 
 from config import Config
 from reqlog import RequestLog
@@ -26,7 +29,14 @@ class Call:
         return self.request.headers.get(name)
 
     def wait_until(self, coro) -> None:
-        """Run ``coro`` after the response is sent (kept alive by the runtime)."""
-        import asyncio
+        """Run ``coro`` after the response is sent (kept alive by the runtime).
 
-        self.ctx.waitUntil(asyncio.ensure_future(coro))
+        The task goes to JavaScript as a persistent proxy: a plain argument is
+        a borrowed proxy, destroyed when ``waitUntil`` returns, so the
+        runtime's later ``then`` on it would fail ("borrowed proxy was
+        automatically destroyed") and the work would never be awaited.
+        """
+        task = asyncio.ensure_future(coro)
+        proxy = create_proxy(task)
+        task.add_done_callback(lambda _task: proxy.destroy())
+        self.ctx.waitUntil(proxy)

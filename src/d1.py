@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from js import JSON
-from pyodide.ffi import JsException
+from pyodide.ffi import JsException, to_js
 
 
 class D1Error(Exception):
@@ -41,6 +41,16 @@ async def rows(db: object, sql: str, *args: object) -> list[dict]:
     except JsException as exc:
         raise D1Error(str(exc)) from exc
     return result.results.to_py()
+
+
+async def batch(db: object, statements: list[tuple[str, tuple]]) -> list[int]:
+    """Run ``(sql, args)`` statements in one transaction; changes of each."""
+    try:
+        prepared = to_js([_statement(db, sql, args) for sql, args in statements])
+        results = await db.batch(prepared)
+    except JsException as exc:
+        raise D1Error(str(exc)) from exc
+    return [int(result.meta.changes) for result in results]
 
 
 async def first(db: object, sql: str, *args: object) -> dict | None:

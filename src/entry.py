@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import auth
 import health
+import polling
 import records
 import tus
 import uploads
@@ -121,6 +122,13 @@ async def on_fetch(request, env, ctx):
     return await handle(request, env, ctx)
 
 
+async def on_scheduled(controller, env, ctx):
+    """Cron Trigger: the webhook polling fallback. The offline runtime never
+    calls this (only fetch reaches Python there); ``POST /admin/poll`` runs
+    the same function."""
+    await polling.poll_events(env)
+
+
 try:
     from workers import WorkerEntrypoint
 except ImportError:  # workerd 1.20241106 (local development and tests)
@@ -133,3 +141,6 @@ if WorkerEntrypoint is not None:
 
         async def fetch(self, request):
             return await handle(request, self.env, self.ctx)
+
+        async def scheduled(self, controller, env=None, ctx=None):
+            await polling.poll_events(self.env if env is None else env)

@@ -302,6 +302,23 @@ class Fastio:
         with contextlib.suppress(FastioNotFound):
             await self.call("DELETE", f"upload/{session_id}/", idempotent=True)
 
+    # -- events and search -------------------------------------------------
+
+    async def search_events(self, query: dict) -> dict:
+        """A page of ``GET /current/events/search/`` (limit/offset/after)."""
+        return await self.call("GET", "events/search/", query=query, idempotent=True)
+
+    async def search_storage(
+        self, profile_type: str, instance_id: str, text: str, limit: int
+    ) -> dict:
+        """Semantic search over a workspace's (or share's) files."""
+        return await self.call(
+            "GET",
+            f"{profile_type}/{instance_id}/storage/search/",
+            query={"search": text, "limit": str(limit)},
+            idempotent=True,
+        )
+
 
 def session_of(response: dict) -> dict:
     """The session object of a details/stream answer, with its chunks map."""

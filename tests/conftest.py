@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from support import procs
+from support.deliveries import WEBHOOK_SECRET
 from support.idp import IdentityProvider
 from support.tokens import JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET
 from support.upload_keys import UPLOAD_URL_KEYS
@@ -83,6 +84,10 @@ def base_vars(emulator: procs.Emulator, idp: IdentityProvider) -> dict[str, str]
         "CF_ACCESS_AUD": "",
         "UPSTREAM_TIMEOUT_SECONDS": "4",
         "UPSTREAM_RETRIES": "2",
+        "WEBHOOK_SCHEME": "fastio",
+        "WEBHOOK_SECRETS": WEBHOOK_SECRET,
+        "WEBHOOK_TOLERANCE_SECONDS": "300",
+        "NOTIFY_URL": "",
     }
 
 
