@@ -390,7 +390,12 @@ async def _fetch_jwks(url: str) -> tuple[PublicKey, ...]:
         if response.status != 200:
             raise _JwksUnavailable(f"the server answered {response.status}")
         length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > MAX_JWKS_BYTES:
+        if (
+            length is not None
+            and length.isascii()
+            and length.isdigit()
+            and int(length) > MAX_JWKS_BYTES
+        ):
             raise _JwksUnavailable("the document is too large")
         text = await response.text()
     except JsException as exc:

@@ -149,6 +149,6 @@ def _first_int(obj: dict, *names: str) -> int | None:
             return value
         if isinstance(value, float):
             return int(value)
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and value.isascii() and value.isdigit():
             return int(value)
     return None

@@ -25,7 +25,7 @@ def parse_limit(text: str | None) -> int:
     """``limit``: 1..100, 50 when absent."""
     if text is None or text == "":
         return DEFAULT_LIMIT
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         raise bad_request(f"limit must be an integer from 1 to {MAX_LIMIT}.", "limit")
     return int(text)
 

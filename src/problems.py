@@ -10,15 +10,39 @@ from __future__ import annotations
 from http import HTTPStatus
 
 PROBLEM_TYPE_BASE = "https://fastio-edge.dev/problems/"
-# Statuses outside the IANA registry that a protocol here defines.
-EXTRA_PHRASES = {460: "Checksum Mismatch"}  # tus 1.0, checksum extension
+# Fixed here rather than taken from http.HTTPStatus, whose phrases changed in
+# Python 3.13 (413 became "Content Too Large"): titles and the problem types
+# derived from them must not depend on which runtime serves the request.
+PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    410: "Gone",
+    412: "Precondition Failed",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    423: "Locked",
+    429: "Too Many Requests",
+    460: "Checksum Mismatch",  # tus 1.0, checksum extension
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 def status_phrase(status: int) -> str:
+    if status in PHRASES:
+        return PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:
-        return EXTRA_PHRASES.get(status, "Error")
+        return "Error"
 
 
 class HTTPError(Exception):

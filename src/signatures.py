@@ -120,7 +120,7 @@ def _parse_standard(headers: Mapping[str, str]) -> SignedHeaders:
 
 
 def _timestamp(text: str) -> int:
-    if not text.isdigit() or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
         raise SignatureError("Malformed signature header.")
     return int(text)
 

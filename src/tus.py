@@ -282,7 +282,7 @@ def require_tus(call: Call) -> None:
 
 def _length_header(call: Call, name: str) -> int:
     raw = call.header(name)
-    if raw is None or not raw.isdigit():
+    if raw is None or not (raw.isascii() and raw.isdigit()):
         raise HTTPError(
             400, f"{name} must be a non-negative integer.", headers=tus_headers()
         )
@@ -345,7 +345,11 @@ async def create(call: Call) -> object:
 async def direct(call: Call) -> object:
     """``POST /uploads/direct``: a signed tus URL for one large file."""
     declared = call.header("Content-Length")
-    if declared is None or not declared.isdigit() or int(declared) > 16 * 1024:
+    if (
+        declared is None
+        or not (declared.isascii() and declared.isdigit())
+        or int(declared) > 16 * 1024
+    ):
         raise HTTPError(413, "Send a small JSON body with Content-Length.")
     try:
         spec = json.loads(await call.request.text())
@@ -828,13 +832,10 @@ class ChunkReceiver:
             "UPDATE tus_uploads SET status = 'terminated' WHERE id = ?",
             self.upload.id,
         )
-        profile = self.call.config.profile_type()
+        config = self.call.config
+        path = f"{config.profile_type()}/{config.workspace_id()}/storage/{file_id}"
         with contextlib.suppress(FastioError):
-            await self.fastio.call(
-                "DELETE",
-                f"{profile}/{self.call.config.workspace_id()}/storage/{file_id}/delete/",
-                idempotent=True,
-            )
+            await self.fastio.call("DELETE", f"{path}/delete/", idempotent=True)
 
 
 def _done_headers(upload: TusUpload) -> dict[str, str]:

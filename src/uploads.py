@@ -65,7 +65,7 @@ def declared_length(call: Call) -> int | None:
     raw = call.header("Content-Length")
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise HTTPError(400, "Content-Length is not a number.")
     return int(raw)
 

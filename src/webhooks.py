@@ -118,7 +118,7 @@ async def read_capped(request: object, limit: int) -> bytes:
     )
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.strip().isdigit():
+        if not (declared.strip().isascii() and declared.strip().isdigit()):
             raise HTTPError(400, "Content-Length is not a number.")
         if int(declared) > limit:
             raise too_large
