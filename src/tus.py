@@ -48,6 +48,7 @@ from ffi import json_response, make_response
 from filenames import check_filename
 from problems import HTTPError
 from streams import (
+    CHUNK,
     BodyReader,
     ClientDisconnected,
     UpstreamAnswered,
@@ -601,7 +602,9 @@ class ChunkReceiver:
         self.checksum = checksum
         self.lock_token = lock_token
         self.fastio = Fastio.from_config(call.config)
-        self.reader = BodyReader(call.request.body)
+        # Reads no larger than a chunk, so a dropped connection loses at most
+        # the chunk it was inside.
+        self.reader = BodyReader(call.request.body, min(CHUNK, upload.chunk_size))
         self.sent_orders: list[int] = []
         self.leftover = None  # bytes read but not yet sent (JS Uint8Array)
         self.digest = None

@@ -234,6 +234,7 @@ class StreamUpload:
             self._check_size(total)
             pending = self.reader.start_read()
             await self.upstream.send(held, digest_writer.write(held))
+            self.reader.recycle(held)
             held = chunk
 
         # The whole body has been read; ``held`` is its last piece and Fast.io
