@@ -308,10 +308,22 @@ async def wait_stored(fastio: Fastio, session_id: str, session: dict) -> dict:
 
 
 async def save_upload(call: Call, record: dict, route: str) -> None:
-    """Remember who uploaded what; the webhook pipeline reads it back."""
+    """Remember who uploaded what; the webhook pipeline reads it back.
+
+    The file is already stored at Fast.io when this runs, so a failure here
+    is logged and does not fail the upload: a client told "500" would upload
+    the same file again.
+    """
     db = getattr(call.env, "DB", None)
     if db is None:
         raise ConfigError("DB", "binding is missing")
+    try:
+        await _insert_upload(db, call, record, route)
+    except d1.D1Error as exc:
+        call.log.set(record_error=str(exc))
+
+
+async def _insert_upload(db, call: Call, record: dict, route: str) -> None:
     await d1.run(
         db,
         "INSERT OR REPLACE INTO uploads (id, file_id, name, size, content_type,"

@@ -146,14 +146,17 @@ def _migrated_state(persist_dir: Path, log) -> None:
     ``wrangler d1 migrations apply`` takes seconds; within one process the
     first result is kept as a template and copied for every later Worker.
     """
+    if persist_dir.exists():
+        # An existing state (scripts/dev): apply whatever is new to it.
+        apply_migrations(persist_dir, log)
+        return
     template = _TEMPLATES.get(persist_dir.parent)
     if template is None:
         template = persist_dir.parent / "d1-template"
         if not template.exists():
             apply_migrations(template, log)
         _TEMPLATES[persist_dir.parent] = template
-    if not persist_dir.exists():
-        shutil.copytree(template, persist_dir)
+    shutil.copytree(template, persist_dir)
 
 
 def apply_migrations(persist_dir: Path, log) -> None:
