@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from config import SETTINGS  # noqa: E402
+from config import SETTINGS
 
 
 def table() -> str:

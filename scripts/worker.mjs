@@ -6,7 +6,8 @@
 // Usage: node scripts/worker.mjs '<json options>'
 //   {"port": 8787, "persist": "<dir given to wrangler --persist-to>",
 //    "databaseId": "<d1 database_id>", "vars": {"NAME": "value", ...},
-//    "src": "<folder of .py modules, with entry.py; default: src>"}
+//    "src": "<folder of .py modules, with entry.py; default: src>",
+//    "assets": "<folder of static files served beside the Worker; default: none>"}
 import { Log, LogLevel, Miniflare } from "miniflare";
 import fs from "node:fs";
 import path from "node:path";
@@ -16,6 +17,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const options = JSON.parse(process.argv[2] ?? "{}");
 // Another Worker (e.g. a benchmark's baseline) can be served the same way.
 const src = path.resolve(root, options.src ?? "src");
+// Static assets, as `[assets]` in wrangler.toml: a request for an existing
+// file is answered from the folder, every other request reaches the Worker.
+// Off unless asked for: this Miniflare's asset router clones every request,
+// and a clone turns a client that drops a chunked body into a clean end of
+// body for the Worker (see wrangler.toml), which the upload tests must see.
+const assets = options.assets ? path.resolve(root, options.assets) : null;
 
 // entry.py first: the first module is the Worker's main module.
 const names = fs.readdirSync(src).filter((f) => f.endsWith(".py")).sort();
@@ -34,6 +41,9 @@ const mf = new Miniflare({
   d1Databases: { DB: options.databaseId },
   d1Persist: path.join(options.persist, "v3", "d1"),
   log: new Log(LogLevel.WARN),
+  ...(assets && {
+    assets: { directory: assets, routingConfig: { has_user_worker: true } },
+  }),
 });
 
 const url = await mf.ready;

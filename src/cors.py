@@ -13,7 +13,7 @@ EXPOSE_HEADERS = (
     "Location, Repr-Digest, Retry-After, X-Request-Id, X-Fastio-File-Id, "
     "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
     "Tus-Checksum-Algorithm, Upload-Offset, Upload-Length, Upload-Metadata, "
-    "Upload-Expires"
+    "Upload-Expires, X-Chunk-Size"
 )
 
 

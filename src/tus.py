@@ -335,7 +335,10 @@ async def create(call: Call) -> object:
     )
     headers = tus_headers(
         Location=f"/tus/{upload.id}",
-        **{"Upload-Expires": expires_header(upload)},
+        **{
+            "Upload-Expires": expires_header(upload),
+            "X-Chunk-Size": str(upload.chunk_size),
+        },
     )
     if call.header("Content-Type") == "application/offset+octet-stream":
         offset, extra = await receive(call, upload, 0)
@@ -445,6 +448,7 @@ async def _head(call: Call, upload: TusUpload) -> object:
             "Upload-Offset": str(offset),
             "Upload-Length": str(upload.length),
             "Upload-Expires": expires_header(upload),
+            "X-Chunk-Size": str(upload.chunk_size),
         }
     )
     if upload.metadata:
@@ -636,6 +640,21 @@ class ChunkReceiver:
         finally:
             self.call.log.set(bytes_in=self.reader.bytes_read)
 
+        if self.offset == self.start and self.reader.bytes_read > 0:
+            # A client whose PATCHes are smaller than one chunk would resend
+            # the same bytes forever, each answered with no progress.
+            size = self.upload.chunk_size
+            raise HTTPError(
+                400,
+                f"A PATCH must carry at least one whole chunk ({size} bytes) or "
+                f"reach the end of the upload; this one ended after "
+                f"{self.reader.bytes_read} bytes.",
+                code="patch-too-small",
+                chunk_size=size,
+                headers=tus_headers(
+                    **{"Upload-Offset": str(self.start), "X-Chunk-Size": str(size)}
+                ),
+            )
         if self.checksum is not None:
             await self._verify_checksum()
         extra: dict[str, str] = {}

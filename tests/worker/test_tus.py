@@ -104,6 +104,30 @@ async def test_patch_ending_inside_a_chunk_keeps_the_last_whole_chunk(client, fa
     assert stored_bytes(fastio, second.headers["x-fastio-file-id"]) == data
 
 
+async def test_patch_smaller_than_a_chunk_is_refused_not_looped(client, fastio):
+    url = await create(client, 3 * MiB)
+    head = await client.head(url, headers={**bearer(), **TUS})
+
+    response = await patch(client, url, body(PDF, 512 * 1024), 0, bearer())
+
+    assert head.headers["x-chunk-size"] == str(MiB)
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/patch-too-small")
+    assert response.json()["chunk_size"] == MiB
+    assert response.headers["upload-offset"] == "0"
+
+
+async def test_last_piece_smaller_than_a_chunk_completes(client, fastio):
+    data = body(PDF, MiB + 1000)
+    url = await create(client, len(data))
+    await patch(client, url, data[:MiB], 0, bearer())
+
+    response = await patch(client, url, data[MiB:], MiB, bearer())
+
+    assert response.status_code == 204, response.text
+    assert stored_bytes(fastio, response.headers["x-fastio-file-id"]) == data
+
+
 async def test_wrong_offset_is_409_with_the_real_offset(client, fastio):
     url = await create(client, 2 * MiB)
 
