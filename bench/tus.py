@@ -27,7 +27,6 @@ Prints a Markdown table and writes the figures to ``bench/out/tus.json``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import secrets
@@ -35,7 +34,6 @@ import signal
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -46,13 +44,19 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
+from common import (  # noqa: E402
+    GiB,
+    MiB,
+    RssSampler,
+    cpu_seconds,
+    make_body,
+    workerd_pids,
+)
+
 from support import procs  # noqa: E402
 from support.tokens import JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, bearer  # noqa: E402
 from support.upload_keys import UPLOAD_URL_KEYS  # noqa: E402
 
-MiB = 1 << 20
-GiB = 1 << 30
-PDF_HEADER = b"%PDF-1.7\n"
 OUT = ROOT / "bench" / "out" / "tus.json"
 TARGET_RATIO = 0.8
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -75,21 +79,6 @@ class Run:
 # -- the body ------------------------------------------------------------------
 
 
-def make_body(path: Path, size: int) -> str:
-    """Write ``size`` random bytes that start like a PDF; their SHA-256."""
-    digest = hashlib.sha256()
-    with open(path, "wb") as out:
-        written = 0
-        while written < size:
-            piece = os.urandom(min(MiB, size - written))
-            if written == 0:
-                piece = (PDF_HEADER + piece)[: len(piece)]
-            out.write(piece)
-            digest.update(piece)
-            written += len(piece)
-    return digest.hexdigest()
-
-
 def read_range(path: Path, start: int, length: int) -> Iterator[bytes]:
     """``length`` bytes of ``path`` from ``start``, 1 MiB at a time."""
     with open(path, "rb") as source:
@@ -104,82 +93,6 @@ def read_range(path: Path, start: int, length: int) -> Iterator[bytes]:
 
 
 # -- workerd processes, found under the node process that runs Miniflare ----
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
-def workerd_pids(node_pid: int) -> list[int]:
-    """Every workerd process below ``node_pid``, at any depth."""
-    parents = {
-        int(entry): _parent_of(int(entry))
-        for entry in os.listdir("/proc")
-        if entry.isdigit()
-    }
-    below, grew = {node_pid}, True
-    while grew:
-        found = {pid for pid, parent in parents.items() if parent in below}
-        grew = not found <= below
-        below |= found
-    pids = []
-    for pid in below - {node_pid}:
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "workerd":
-                pids.append(pid)
-        except OSError:
-            continue
-    if not pids:
-        raise RuntimeError(f"no workerd process under pid {node_pid}")
-    return pids
-
-
-def rss_bytes(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class RssSampler(threading.Thread):
-    """Samples the summed RSS of some processes every 50 ms; keeps the peak."""
-
-    def __init__(self, pids: list[int], interval: float = 0.05) -> None:
-        super().__init__(daemon=True)
-        self.pids = pids
-        self.interval = interval
-        self.before = rss_bytes(pids)
-        self.peak = self.before
-        self._done = threading.Event()
-
-    def run(self) -> None:
-        while not self._done.wait(self.interval):
-            self.peak = max(self.peak, rss_bytes(self.pids))
-
-    def stop(self) -> None:
-        self._done.set()
-        self.join()
-        self.peak = max(self.peak, rss_bytes(self.pids))
 
 
 # -- the two uploads -------------------------------------------------------------

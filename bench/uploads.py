@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -43,14 +41,21 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
+from common import (  # noqa: E402
+    PDF_HEADER,
+    GiB,
+    MiB,
+    RssSampler,
+    cpu_seconds,
+    make_body,
+    workerd_pids,
+)
+
 from support import procs, rawhttp  # noqa: E402
 from support.tokens import JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, bearer  # noqa: E402
 
-MiB = 1 << 20
-GiB = 1 << 30
 CAP = 6 * GiB  # MAX_UPLOAD_BYTES for the run: above the biggest body
 REFUSED_BODY = 100 * MiB
-PDF_HEADER = b"%PDF-1.7\n"
 OUT = ROOT / "bench" / "out" / "uploads.json"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 LABELS = {
@@ -97,104 +102,6 @@ class Refusal:
 
 
 # The body
-
-
-def make_body(path: Path, size: int) -> str:
-    """Write ``size`` random bytes that start like a PDF; their SHA-256."""
-    digest = hashlib.sha256()
-    with open(path, "wb") as out:
-        written = 0
-        while written < size:
-            piece = os.urandom(min(MiB, size - written))
-            if written == 0:
-                piece = (PDF_HEADER + piece)[: len(piece)]
-            out.write(piece)
-            digest.update(piece)
-            written += len(piece)
-    return digest.hexdigest()
-
-
-# workerd processes: found under the node process that runs Miniflare
-
-
-def _stat_fields(pid: int) -> list[str]:
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return text.rsplit(")", 1)[1].split()  # fields from "state" (field 3) on
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if int(_stat_fields(int(entry))[1]) == pid:
-                found.append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
-
-def workerd_pids(node_pid: int) -> list[int]:
-    """The workerd processes started (at any depth) by ``node_pid``."""
-    pending, found = [node_pid], []
-    while pending:
-        for child in _children(pending.pop()):
-            pending.append(child)
-            try:
-                name = Path(f"/proc/{child}/comm").read_text().strip()
-            except OSError:
-                continue
-            if name == "workerd":
-                found.append(child)
-    if not found:
-        raise RuntimeError(f"no workerd process under pid {node_pid}")
-    return found
-
-
-def rss_bytes(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = _stat_fields(pid)
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime + stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class RssSampler(threading.Thread):
-    """Samples the summed RSS of some processes until stopped; keeps the peak."""
-
-    def __init__(self, pids: list[int], interval: float = 0.05) -> None:
-        super().__init__(daemon=True)
-        self.pids = pids
-        self.interval = interval
-        self.before = rss_bytes(pids)
-        self.peak = self.after = self.before
-        self._done = threading.Event()
-
-    def run(self) -> None:
-        while not self._done.wait(self.interval):
-            self.peak = max(self.peak, rss_bytes(self.pids))
-
-    def stop(self) -> None:
-        self._done.set()
-        self.join()
-        self.after = rss_bytes(self.pids)
-        self.peak = max(self.peak, self.after)
 
 
 # Processes
