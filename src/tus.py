@@ -611,6 +611,7 @@ class ChunkReceiver:
         self.reader = BodyReader(call.request.body, min(CHUNK, upload.chunk_size))
         self.sent_orders: list[int] = []
         self.leftover = None  # bytes read but not yet sent (JS Uint8Array)
+        self.pending = None  # the read started ahead of need
         self.digest = None
         self.whole = None
 
@@ -666,8 +667,11 @@ class ChunkReceiver:
         if self.leftover is not None:
             data, self.leftover = self.leftover, None
             return data
-        data = await self.reader.finish_read(self.reader.start_read())
+        pending, self.pending = self.pending, None
+        data = await self.reader.finish_read(pending or self.reader.start_read())
         if data is not None:
+            # Read ahead: the next piece arrives while this one goes upstream.
+            self.pending = self.reader.start_read()
             writes = []
             if self.digest is not None:
                 writes.append(self.digest_writer.write(data))
@@ -714,10 +718,13 @@ class ChunkReceiver:
                 if data is None:
                     upstream.abort("body ended inside a chunk")
                     return False
-                if data.byteLength > remaining:
+                split = data.byteLength > remaining
+                if split:
                     self.leftover = data.subarray(remaining)
                     data = data.subarray(0, remaining)
                 await upstream.send(data)
+                if not split:
+                    self.reader.recycle(data)  # every byte of its buffer is sent
                 remaining -= data.byteLength
                 if remaining == 0:
                     break
