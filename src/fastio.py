@@ -24,7 +24,7 @@ import random
 import time
 from urllib.parse import urlencode
 
-from js import AbortController, fetch
+from js import AbortController, Uint8Array, crypto, fetch
 from pyodide.ffi import JsException
 
 from ffi import js_object
@@ -301,6 +301,34 @@ class Fastio:
         """Cancel a session; a session already gone is not an error."""
         with contextlib.suppress(FastioNotFound):
             await self.call("DELETE", f"upload/{session_id}/", idempotent=True)
+
+    async def sha256_of_file(
+        self, profile_type: str, instance_id: str, node_id: str, size: int
+    ) -> bytes:
+        """Read a stored file back and hash it (the bytes never enter Python:
+        the download is piped natively into a DigestStream)."""
+        base = f"{profile_type}/{instance_id}/storage/{node_id}"
+        grant = await self.call("GET", f"{base}/requestread/", idempotent=True)
+        url = self.url(f"{base}/read/", {"token": str(grant.get("token", ""))})
+        # Allow for the transfer itself: 16 MiB/s is a floor, not a promise.
+        limit = self.timeout + size / (16 * 1024 * 1024)
+        try:
+            return await asyncio.wait_for(self._hash_download(url), limit)
+        except TimeoutError:
+            raise FastioTimeout(f"download not finished within {limit:g} s") from None
+
+    async def _hash_download(self, url: str) -> bytes:
+        try:
+            response = await fetch(url, js_object({"headers": self.headers()}))
+            if response.status != 200:
+                text = await response.text()
+                self.unwrap(response.status, text, response.headers)
+                raise FastioUnavailable(f"download answered {response.status}")
+            digest = crypto.DigestStream.new("SHA-256")
+            await response.body.pipeTo(digest)
+            return Uint8Array.new(await digest.digest).to_bytes()
+        except JsException as exc:
+            raise FastioUnavailable(f"download failed: {exc}") from exc
 
     # -- events and search -------------------------------------------------
 

@@ -815,18 +815,19 @@ class ChunkReceiver:
         if self.whole is not None:
             await self.whole_writer.close()
             sha256 = Uint8Array.new(await self.whole.digest).to_bytes().hex()
-            if self.upload.sha256 and sha256 != self.upload.sha256:
-                await self._discard(file_id)
-                raise HTTPError(
-                    460,
-                    "The file does not match its declared sha256; it was removed.",
-                    code="checksum-mismatch",
-                    headers=tus_headers(),
-                )
-        # Known limitation: when the file came in several PATCHes, its SHA-256
-        # is not computed here (a digest cannot be carried between requests);
-        # the declared one, if any, is recorded unverified.
-        sha256 = sha256 or self.upload.sha256
+        elif self.upload.sha256:
+            # The file came in several PATCHes and a digest cannot be carried
+            # between requests, so a declared SHA-256 is checked by reading
+            # the stored file back from Fast.io.
+            sha256 = await self._stored_sha256(file_id)
+        if self.upload.sha256 and sha256 != self.upload.sha256:
+            await self._discard(file_id)
+            raise HTTPError(
+                460,
+                "The file does not match its declared sha256; it was removed.",
+                code="checksum-mismatch",
+                headers=tus_headers(),
+            )
 
         await d1.run(
             self.call.env.DB,
@@ -854,6 +855,19 @@ class ChunkReceiver:
                 f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"
             )
         return headers
+
+    async def _stored_sha256(self, file_id: str) -> str:
+        config = self.call.config
+        try:
+            digest = await self.fastio.sha256_of_file(
+                config.profile_type(),
+                config.workspace_id(),
+                file_id,
+                self.upload.length,
+            )
+        except FastioError as exc:
+            raise http_error(exc) from exc
+        return digest.hex()
 
     async def _discard(self, file_id: str) -> None:
         await d1.run(

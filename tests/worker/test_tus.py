@@ -175,6 +175,33 @@ async def test_declared_sha256_mismatch_removes_the_file(client, fastio):
     assert fastio.files() == []
 
 
+async def test_declared_sha256_is_verified_across_several_patches(client, fastio):
+    data = body(PDF, 2 * MiB + 10)
+    url = await create(client, len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    first = await patch(client, url, data[:MiB], 0, bearer())
+    last = await patch(client, url, data[MiB:], MiB, bearer())
+
+    assert first.status_code == 204
+    assert last.status_code == 204, last.text
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert last.headers["repr-digest"] == f"sha-256=:{digest}:"
+    assert stored_bytes(fastio, last.headers["x-fastio-file-id"]) == data
+
+
+async def test_declared_sha256_mismatch_across_patches_removes_the_file(client, fastio):
+    data = body(PDF, 2 * MiB + 10)
+    url = await create(client, len(data), sha256=hashlib.sha256(b"x").hexdigest())
+
+    await patch(client, url, data[:MiB], 0, bearer())
+    last = await patch(client, url, data[MiB:], MiB, bearer())
+    after = await client.head(url, headers={**bearer(), **TUS})
+
+    assert last.status_code == 460
+    assert fastio.files() == []
+    assert after.status_code == 410
+
+
 async def test_disallowed_type_in_first_chunk_is_415(client, fastio):
     url = await create(client, 2 * MiB)
 
