@@ -82,6 +82,14 @@ class FastioNotFound(FastioRejected):
     """The session, chunk or file does not exist (any more)."""
 
 
+def timed_out(seconds: float) -> FastioTimeout:
+    return FastioTimeout(f"no progress within {seconds:g} s")
+
+
+def unreachable(detail: object) -> FastioUnavailable:
+    return FastioUnavailable(f"connection failed: {detail}")
+
+
 def retry_after_from(headers: object, now: float | None = None) -> int:
     """Seconds until Fast.io's window resets, from ``x-ve-limit-expires``."""
     raw = headers.get("x-ve-limit-expires")

@@ -40,9 +40,9 @@ from fastio import (
     Fastio,
     FastioError,
     FastioNotFound,
-    FastioTimeout,
-    FastioUnavailable,
     http_error,
+    timed_out,
+    unreachable,
 )
 from ffi import json_response, make_response
 from filenames import check_filename
@@ -736,11 +736,11 @@ class ChunkReceiver:
             upstream.abort("client disconnected")
             raise
         except UpstreamStalled:
-            raise http_error(_timeout(self.fastio.timeout)) from None
+            raise http_error(timed_out(self.fastio.timeout)) from None
         except UpstreamAnswered:
             raise await self._upstream_error(upstream) from None
         except JsException as exc:
-            raise http_error(_unavailable(exc)) from exc
+            raise http_error(unreachable(exc)) from exc
         except FastioError as exc:
             raise http_error(exc) from exc
         finally:
@@ -771,7 +771,7 @@ class ChunkReceiver:
             await self.fastio.read(upstream.response)
         except FastioError as exc:
             return http_error(exc)
-        return http_error(_unavailable("answered before the chunk ended"))
+        return http_error(unreachable("answered before the chunk ended"))
 
     async def _verify_checksum(self) -> None:
         """tus checksum extension: the PATCH body's digest, else 460."""
@@ -883,11 +883,3 @@ class ChunkReceiver:
 
 def _done_headers(upload: TusUpload) -> dict[str, str]:
     return {"X-Fastio-File-Id": upload.file_id} if upload.file_id else {}
-
-
-def _timeout(seconds: float) -> FastioTimeout:
-    return FastioTimeout(f"no progress within {seconds:g} s")
-
-
-def _unavailable(detail: object) -> FastioUnavailable:
-    return FastioUnavailable(f"connection failed: {detail}")

@@ -27,10 +27,10 @@ from fastio import (
     STORED,
     Fastio,
     FastioError,
-    FastioTimeout,
-    FastioUnavailable,
     http_error,
     session_of,
+    timed_out,
+    unreachable,
 )
 from ffi import json_response
 from filenames import check_filename
@@ -204,11 +204,11 @@ class StreamUpload:
             response = await self.upstream.finish()
             session = session_of(await self.fastio.read(response))
         except UpstreamStalled:
-            raise UploadAborted(http_error(_timeout(self.fastio.timeout))) from None
+            raise UploadAborted(http_error(timed_out(self.fastio.timeout))) from None
         except UpstreamAnswered:
             raise UploadAborted(await self._early_error()) from None
         except JsException as exc:
-            raise UploadAborted(http_error(_unavailable(exc))) from exc
+            raise UploadAborted(http_error(unreachable(exc))) from exc
         except FastioError as exc:
             raise UploadAborted(self._map(exc)) from exc
 
@@ -258,7 +258,7 @@ class StreamUpload:
             await self.fastio.read(self.upstream.response)
         except FastioError as exc:
             return self._map(exc)
-        return http_error(_unavailable("answered before the body ended"))
+        return http_error(unreachable("answered before the body ended"))
 
     def _map(self, exc: FastioError) -> HTTPError:
         if exc.code == HASH_MISMATCH:
@@ -300,7 +300,7 @@ async def wait_stored(fastio: Fastio, session_id: str, session: dict) -> dict:
             )
         remaining = int(deadline - time.time())
         if remaining <= 0:
-            raise http_error(_timeout(fastio.timeout))
+            raise http_error(timed_out(fastio.timeout))
         try:
             session = await fastio.details(session_id, wait=remaining)
         except FastioError as exc:
@@ -353,14 +353,6 @@ def _client_gone() -> HTTPError:
 def _digest_mismatch() -> HTTPError:
     return HTTPError(400, "The body does not match its Content-Digest.",
                      code="digest-mismatch")  # fmt: skip
-
-
-def _timeout(seconds: float) -> FastioTimeout:
-    return FastioTimeout(f"no progress within {seconds:g} s")
-
-
-def _unavailable(detail: object) -> FastioUnavailable:
-    return FastioUnavailable(f"connection failed: {detail}")
 
 
 async def get_upload(call: Call) -> object:
