@@ -97,7 +97,9 @@ async def put_file(call: Call) -> object:
     reader = BodyReader(call.request.body)
     call.log.set(file_name_length=len(name))
     try:
-        first = await reader.finish_read(reader.start_read(min(length or 1, 1 << 20)))
+        # Enough for type detection, and no more than the whole body.
+        want = min(length, sniff.SNIFF_BYTES) if length else sniff.SNIFF_BYTES
+        first = await reader.finish_read(reader.start_read(want))
     except ClientDisconnected:
         raise _client_gone() from None
     if first is None:
@@ -136,7 +138,6 @@ async def put_file(call: Call) -> object:
     try:
         session = await upload.run(first)
     except UploadAborted as stop:
-        call.log.set(bytes_in=reader.bytes_read, upstream_status=fastio.last_status)
         await upload.cleanup()
         if stop.error.status == 413:
             raise too_large from None

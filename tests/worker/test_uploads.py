@@ -53,6 +53,20 @@ async def test_chunked_body_is_streamed_and_stored(client, fastio):
     assert content_of(fastio, response.json()["file_id"]) == data
 
 
+async def test_type_is_detected_when_the_client_sends_tiny_pieces(client, fastio):
+    data = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(3000)
+
+    async def dribble():
+        for start in range(0, len(data), 5):
+            yield data[start : start + 5]
+
+    response = await client.put("/files/a.webp", content=dribble(), headers=bearer())
+
+    assert response.status_code == 201, response.text
+    assert response.json()["type"] == "webp"
+    assert content_of(fastio, response.json()["file_id"]) == data
+
+
 async def test_upload_record_is_readable_by_its_uploader_only(client, fastio):
     data = body(PDF, 2000)
     created = await client.put("/files/r.pdf", content=data, headers=bearer("alice"))
