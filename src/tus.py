@@ -639,7 +639,9 @@ class ChunkReceiver:
             self.call.log.set(client_disconnected=True)
             return self.offset, {}
         finally:
-            self.call.log.set(bytes_in=self.reader.bytes_read)
+            self.call.log.set(
+                bytes_in=self.reader.bytes_read, upstream_status=self.fastio.last_status
+            )
 
         if self.offset == self.start and self.reader.bytes_read > 0:
             # A client whose PATCHes are smaller than one chunk would resend

@@ -69,7 +69,7 @@ async def test_options_lists_the_supported_protocol(client):
     assert response.headers["tus-checksum-algorithm"] == "sha1,sha256"
 
 
-async def test_one_patch_with_the_whole_file_is_stored(client, fastio):
+async def test_one_patch_with_the_whole_file_is_stored(client, fastio, worker):
     data = body(PDF, 3 * MiB + 12345)
     url = await create(client, len(data))
 
@@ -87,6 +87,11 @@ async def test_one_patch_with_the_whole_file_is_stored(client, fastio):
     assert stored_bytes(fastio, file_id) == data
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
     assert response.headers["repr-digest"] == f"sha-256=:{digest}:"
+    line = worker.log_for(response.headers["x-request-id"])
+    assert (line["route"], line["status"]) == ("/tus/{id}", 204)
+    assert line["bytes_in"] == len(data)
+    assert line["upstream_status"] == 200
+    assert line["uploader"] == "user-1"
 
 
 async def test_patch_ending_inside_a_chunk_keeps_the_last_whole_chunk(client, fastio):
