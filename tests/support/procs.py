@@ -64,6 +64,27 @@ class Emulator:
         with self.control() as client:
             client.post("/_emulator/reset").raise_for_status()
 
+    def upload(self, name: str, data: bytes) -> str:
+        """Store a file through the emulator's own single-call upload; its id."""
+        fields = {
+            "name": name,
+            "size": str(len(data)),
+            "action": "create",
+            "instance_id": TEST_WORKSPACE_ID,
+            "folder_id": "root",
+            "profile_type": "workspace",
+        }
+        response = httpx.post(
+            self.base_url + "upload/",
+            data=fields,
+            files={"chunk": (name, data, "application/octet-stream")},
+            headers={"Authorization": f"Bearer {TEST_API_KEY}"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        session = response.json()["response"]
+        return session.get("new_file_id") or session["session"]["new_file_id"]
+
     def files(self) -> list[dict]:
         with self.control() as client:
             response = client.get("/_emulator/files")

@@ -13,7 +13,6 @@ from support.deliveries import (
     signed,
     wait_for_event,
 )
-from support.procs import TEST_API_KEY, TEST_WORKSPACE_ID
 from support.tokens import bearer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -30,27 +29,6 @@ async def deliver(client: httpx.AsyncClient, event: dict) -> None:
     response = await client.post("/webhooks/fastio", content=body, headers=headers)
     assert response.status_code in (200, 202), response.text
     await wait_for_event(client, event["id"])
-
-
-def upload_to_emulator(fastio, name: str, data: bytes) -> str:
-    fields = {
-        "name": name,
-        "size": str(len(data)),
-        "action": "create",
-        "instance_id": TEST_WORKSPACE_ID,
-        "folder_id": "root",
-        "profile_type": "workspace",
-    }
-    with httpx.Client(timeout=30) as http:
-        response = http.post(
-            fastio.base_url + "upload/",
-            data=fields,
-            files={"chunk": (name, data, "application/octet-stream")},
-            headers={"Authorization": f"Bearer {TEST_API_KEY}"},
-        )
-    response.raise_for_status()
-    session = response.json()["response"]
-    return session.get("new_file_id") or session["session"]["new_file_id"]
 
 
 def add_fault(fastio, **spec) -> None:
@@ -162,8 +140,8 @@ async def test_events_page_through_with_a_cursor(client):
 
 
 async def test_search_returns_fastio_hits(client, fastio):
-    upload_to_emulator(fastio, "budget-2026.txt", b"the quarterly budget forecast\n")
-    upload_to_emulator(fastio, "holiday.txt", b"beach and sunshine\n")
+    fastio.upload("budget-2026.txt", b"the quarterly budget forecast\n")
+    fastio.upload("holiday.txt", b"beach and sunshine\n")
 
     response = await client.get("/search", params={"q": "budget"}, headers=bearer())
 
@@ -209,7 +187,7 @@ async def poll(client: httpx.AsyncClient) -> dict:
 
 
 async def test_poll_records_and_processes_events_no_webhook_delivered(client, fastio):
-    file_id = upload_to_emulator(fastio, "polled.txt", b"found by polling\n")
+    file_id = fastio.upload("polled.txt", b"found by polling\n")
 
     summary = await poll(client)
     again = await poll(client)
@@ -238,7 +216,7 @@ async def test_poll_after_webhook_processes_the_event_once(
                 "webhook_secret": WEBHOOK_SECRET,
             },
         ).raise_for_status()
-    file_id = upload_to_emulator(fastio, "both-ways.txt", b"webhook and poll\n")
+    file_id = fastio.upload("both-ways.txt", b"webhook and poll\n")
     event = await _processed_event_for(notify_client, file_id)
 
     summary = await poll(notify_client)

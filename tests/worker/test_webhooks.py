@@ -17,7 +17,6 @@ from support.deliveries import (
     wait_for_event,
 )
 from support.files import PDF, sha256
-from support.procs import TEST_API_KEY, TEST_WORKSPACE_ID
 from support.tokens import bearer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -398,35 +397,13 @@ def emulator_webhooks(fastio, url: str, scheme: str, secret: str) -> None:
         response.raise_for_status()
 
 
-def upload_to_emulator(fastio, name: str, data: bytes) -> str:
-    """Store a file through the emulator's own upload API; its node id."""
-    fields = {
-        "name": name,
-        "size": str(len(data)),
-        "action": "create",
-        "instance_id": TEST_WORKSPACE_ID,
-        "folder_id": "root",
-        "profile_type": "workspace",
-    }
-    with httpx.Client(timeout=30) as http:
-        response = http.post(
-            fastio.base_url + "upload/",
-            data=fields,
-            files={"chunk": (name, data, "application/octet-stream")},
-            headers={"Authorization": f"Bearer {TEST_API_KEY}"},
-        )
-    response.raise_for_status()
-    session = response.json()["response"]
-    return session.get("new_file_id") or session["session"]["new_file_id"]
-
-
 async def test_emulator_upload_reaches_files_through_a_signed_webhook(
     notify_client, notify_worker, fastio, receiver
 ):
     emulator_webhooks(fastio, notify_worker.url, "fastio", WEBHOOK_SECRET)
     data = b"quarterly numbers\n" * 100
 
-    file_id = upload_to_emulator(fastio, "numbers.txt", data)
+    file_id = fastio.upload("numbers.txt", data)
 
     event = await _event_for(notify_client, file_id)
     assert event["source"] == "webhook"
@@ -441,7 +418,7 @@ async def test_emulator_redelivery_is_a_duplicate(
     notify_client, notify_worker, fastio, receiver
 ):
     emulator_webhooks(fastio, notify_worker.url, "fastio", WEBHOOK_SECRET)
-    file_id = upload_to_emulator(fastio, "twice.txt", b"hello twice\n")
+    file_id = fastio.upload("twice.txt", b"hello twice\n")
     event = await _event_for(notify_client, file_id)
 
     with fastio.control() as control:
@@ -458,7 +435,7 @@ async def test_emulator_redelivery_is_a_duplicate(
 async def test_emulator_standard_scheme_webhook_reaches_files(standard_worker, fastio):
     emulator_webhooks(fastio, standard_worker.url, "standard", WHSEC)
 
-    file_id = upload_to_emulator(fastio, "standard.txt", b"standard webhooks\n")
+    file_id = fastio.upload("standard.txt", b"standard webhooks\n")
 
     async with httpx.AsyncClient(base_url=standard_worker.url) as http:
         event = await _event_for(http, file_id)
