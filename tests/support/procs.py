@@ -215,6 +215,7 @@ def start_worker(
     ``wrangler dev`` instead, which reloads on edits (for scripts/dev).
     """
     port = port or free_port()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a") as log:
         _migrated_state(persist_dir, log)
         if wrangler_dev:

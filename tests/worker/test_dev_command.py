@@ -1,5 +1,6 @@
 """The README's dev command: emulator and Worker wired together, until Ctrl-C."""
 
+import contextlib
 import os
 import re
 import signal
@@ -52,7 +53,8 @@ def test_dev_command_serves_the_worker_and_the_emulator_and_stops_on_ctrl_c():
         assert upload.status_code == 201, upload.text
         assert upload.json()["file_id"] in {f["id"] for f in stored.json()["files"]}
     finally:
-        os.killpg(dev.pid, signal.SIGINT)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(dev.pid, signal.SIGINT)
         dev.wait(timeout=30)
         dev.stdout.close()
 
