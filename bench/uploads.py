@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -126,40 +125,12 @@ def worker_vars(emulator: procs.Emulator) -> dict[str, str]:
 
 def start_passthrough(work: Path, emulator: procs.Emulator) -> procs.Worker:
     """The baseline Worker, run by the same runner as the real one."""
-    port = procs.free_port()
-    config = tomllib.loads((ROOT / "wrangler.toml").read_text())
-    options = {
-        "port": port,
-        "persist": str(work / "passthrough-state"),
-        "databaseId": config["d1_databases"][0]["database_id"],
-        "vars": {
-            "FASTIO_BASE_URL": emulator.base_url,
-            "FASTIO_API_KEY": procs.TEST_API_KEY,
-        },
-        "src": str(ROOT / "bench" / "passthrough"),
-    }
-    log_path = work / "passthrough.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            ["node", str(ROOT / "scripts" / "worker.mjs"), json.dumps(options)],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, "NO_COLOR": "1", "WRANGLER_SEND_METRICS": "false"},
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return procs.Worker(proc, url, log_path)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    procs.stop(proc)
-    raise RuntimeError(f"pass-through worker did not start; see {log_path}")
+    return procs.start_worker(
+        work / "passthrough-state",
+        work / "passthrough.log",
+        {"FASTIO_BASE_URL": emulator.base_url, "FASTIO_API_KEY": procs.TEST_API_KEY},
+        src=ROOT / "bench" / "passthrough",
+    )
 
 
 def create_stream_session(emulator: procs.Emulator, name: str, size: int) -> str:

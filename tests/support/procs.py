@@ -207,12 +207,16 @@ def start_worker(
     *,
     port: int | None = None,
     wrangler_dev: bool = False,
+    src: Path | None = None,
+    assets: str | None = None,
 ) -> Worker:
     """Apply D1 migrations, then run the Worker in workerd.
 
     Tests and benchmarks use Miniflare's API directly (scripts/worker.mjs):
     no proxy and no file watcher in the data path. ``wrangler_dev`` runs
     ``wrangler dev`` instead, which reloads on edits (for scripts/dev).
+    ``src`` runs another folder of modules (a benchmark's baseline Worker);
+    ``assets`` serves a folder of static files beside the Worker.
     """
     port = port or free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,6 +239,10 @@ def start_worker(
                 "databaseId": config["d1_databases"][0]["database_id"],
                 "vars": variables,
             }
+            if src is not None:
+                options["src"] = str(src)
+            if assets is not None:
+                options["assets"] = assets
             cmd = ["node", str(ROOT / "scripts" / "worker.mjs"), json.dumps(options)]
         proc = subprocess.Popen(
             cmd,
